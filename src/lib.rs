@@ -6,7 +6,13 @@
 //! HTTP or AWS types; the adapters (`tooken`, `aws`) are thin and are tested against real peers.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod aws;
+pub mod config;
+pub mod devkit;
 pub mod event;
+pub mod http;
 pub mod reconcile;
 pub mod signature;
 pub mod targets;
+pub mod tooken;

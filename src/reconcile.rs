@@ -340,8 +340,14 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
             action = ?settled.report.action,
             "secret reconciled"
         );
-        let services = futures::stream::iter(&target.services)
+        // The futures are made before they are streamed: a closure inside the stream would tie
+        // them to a higher-ranked lifetime that the compiler cannot prove `Send` for.
+        let restarts: Vec<_> = target
+            .services
+            .iter()
             .map(|service| self.restart_if_stale(service, &settled))
+            .collect();
+        let services = futures::stream::iter(restarts)
             .buffered(self.restart_concurrency)
             .collect()
             .await;

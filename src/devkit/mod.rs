@@ -1,0 +1,13 @@
+//! Local stand-ins for the outside world, shared by the integration tests and the local demo:
+//! a moto server (the AWS emulator, real wire protocols) and a stateful fake of the Tooken API.
+//! Also the generator of the Function URL request payloads in `events/`.
+//!
+//! Nothing here is used by the function itself; it lives in the library so that the tests, the
+//! demo and later tools start the same components the same way.
+
+pub mod events;
+pub mod fake_tooken;
+pub mod moto;
+
+pub use fake_tooken::FakeTooken;
+pub use moto::Moto;

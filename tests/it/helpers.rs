@@ -1,0 +1,448 @@
+//! The harness: real components on loopback, one set per test.
+//!
+//! - one moto server for the whole test binary (started on first use; every test names its own
+//!   resources, so tests share it safely);
+//! - per test, an "AWS tap": a recording HTTP proxy between the function and moto, so a test can
+//!   assert exactly which AWS calls the function made (or that it made none);
+//! - per test, a fake Tooken and the real app (`app::build`) served on `127.0.0.1:0`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{ContainerDefinition, Secret as EcsSecret};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tooken_webhook::config::{self, Settings};
+use tooken_webhook::devkit::{FakeTooken, Moto, moto};
+use tooken_webhook::signature::{SIGNATURE_HEADER, sign};
+
+pub fn moto_server() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e:#}")))
+}
+
+/// A name no other test in this run uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+// --- The AWS tap ------------------------------------------------------------------------------
+
+/// One AWS call, as the function sent it.
+#[derive(Debug, Clone)]
+pub struct AwsCall {
+    /// The operation, e.g. `UpdateService`.
+    pub operation: String,
+    pub body: Value,
+}
+
+#[derive(Clone)]
+pub struct AwsTap {
+    endpoint: String,
+    calls: Arc<Mutex<Vec<AwsCall>>>,
+    _server: Arc<AbortOnDrop>,
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(Clone)]
+struct TapState {
+    upstream: String,
+    http: reqwest::Client,
+    calls: Arc<Mutex<Vec<AwsCall>>>,
+}
+
+impl AwsTap {
+    pub async fn start(upstream: &str) -> Self {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let state = TapState {
+            upstream: upstream.to_owned(),
+            http: reqwest::Client::new(),
+            calls: calls.clone(),
+        };
+        let router = axum::Router::new().fallback(forward).with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self {
+            endpoint,
+            calls,
+            _server: Arc::new(AbortOnDrop(server)),
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn calls(&self) -> Vec<AwsCall> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+
+    pub fn operations(&self) -> Vec<String> {
+        self.calls().into_iter().map(|c| c.operation).collect()
+    }
+
+    /// How many times `operation` was called (for ECS, optionally for one service name).
+    pub fn count(&self, operation: &str, service: Option<&str>) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.operation == operation)
+            .filter(|c| service.is_none_or(|s| c.body["service"].as_str() == Some(s)))
+            .count()
+    }
+
+    /// The calls that change state.
+    pub fn writes(&self) -> Vec<String> {
+        const READS: [&str; 3] = ["GetSecretValue", "DescribeSecret", "DescribeServices"];
+        self.operations()
+            .into_iter()
+            .filter(|op| !READS.contains(&op.as_str()))
+            .collect()
+    }
+}
+
+async fn forward(State(tap): State<TapState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit('.').next())
+        .unwrap_or("(unknown)")
+        .to_owned();
+    tap.calls.lock().unwrap().push(AwsCall {
+        operation,
+        body: serde_json::from_slice(&body).unwrap_or_default(),
+    });
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut upstream = tap.http.request(parts.method, format!("{}{path}", tap.upstream));
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let answer = upstream.body(body).send().await.unwrap();
+    let mut response = Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            response = response.header(name, value);
+        }
+    }
+    response.body(Body::from(answer.bytes().await.unwrap())).unwrap()
+}
+
+// --- Direct AWS access for set-up and inspection ----------------------------------------------
+
+/// Clients that talk to moto directly (not through the tap), for arranging and inspecting.
+#[derive(Clone)]
+pub struct Aws {
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub ecs: aws_sdk_ecs::Client,
+}
+
+impl Aws {
+    pub async fn new() -> Self {
+        let sdk = moto_server().sdk_config().await;
+        Self {
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+        }
+    }
+
+    /// The AWSCURRENT (version id, value) of `secret`.
+    pub async fn current(&self, secret: &str) -> (String, String) {
+        // The stage is explicit: moto's default version does not follow UpdateSecretVersionStage.
+        let out = self
+            .secrets
+            .get_secret_value()
+            .secret_id(secret)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .unwrap();
+        (
+            out.version_id().unwrap().to_owned(),
+            out.secret_string().unwrap().to_owned(),
+        )
+    }
+
+    /// The PRIMARY deployment id and the version tag of `cluster/service`.
+    pub async fn service(&self, cluster: &str, service: &str) -> (String, Option<String>) {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .unwrap();
+        let svc = &out.services()[0];
+        let primary = svc
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .unwrap();
+        let tag = svc
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("tooken:secret-version"))
+            .and_then(|t| t.value())
+            .map(str::to_owned);
+        (primary.id().unwrap().to_owned(), tag)
+    }
+
+    pub async fn create_secret(&self, name: &str, value: &str) -> String {
+        let out = self
+            .secrets
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+        out.arn().unwrap().to_owned()
+    }
+
+    pub async fn put_secret(&self, name: &str, value: &str, stages: &[&str]) -> String {
+        let mut request = self
+            .secrets
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value);
+        for stage in stages {
+            request = request.version_stages(*stage);
+        }
+        request.send().await.unwrap().version_id().unwrap().to_owned()
+    }
+
+    /// A cluster with a task definition that reads `secret_arn`.
+    pub async fn create_cluster(&self, cluster: &str, secret_arn: &str) {
+        self.ecs
+            .create_cluster()
+            .cluster_name(cluster)
+            .send()
+            .await
+            .unwrap();
+        let container = ContainerDefinition::builder()
+            .name("app")
+            .image("public.ecr.aws/docker/library/busybox:latest")
+            .memory(128)
+            .secrets(
+                EcsSecret::builder()
+                    .name("TOOKEN_TOKEN")
+                    .value_from(secret_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        self.ecs
+            .register_task_definition()
+            .family(cluster)
+            .container_definitions(container)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn create_service(&self, cluster: &str, service: &str) {
+        self.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(service)
+            .task_definition(cluster)
+            .desired_count(1)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+// --- The app under test -----------------------------------------------------------------------
+
+pub struct Options {
+    pub token: String,
+    /// Services created in moto and listed in the targets.
+    pub services: Vec<&'static str>,
+    /// Services listed in the targets but not created.
+    pub missing_services: Vec<&'static str>,
+    pub management_token: bool,
+    pub budget_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            token: "tok_api".into(),
+            services: vec!["api", "worker"],
+            missing_services: vec![],
+            management_token: false,
+            budget_ms: 8000,
+        }
+    }
+}
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT/webhooks/tooken`
+    pub url: String,
+    pub tooken: FakeTooken,
+    pub tap: AwsTap,
+    pub aws: Aws,
+    pub token: String,
+    pub secret: String,
+    pub cluster: String,
+    pub webhook_secret: SecretString,
+    _server: AbortOnDrop,
+}
+
+impl TestApp {
+    pub async fn spawn(options: Options) -> Self {
+        let aws = Aws::new().await;
+        let tooken = FakeTooken::start().await.unwrap();
+        let token_secret = tooken.add_token(&options.token);
+
+        let secret = unique("tooken/it");
+        let secret_arn = aws.create_secret(&secret, token_secret.expose_secret()).await;
+        let cluster = unique("it");
+        aws.create_cluster(&cluster, &secret_arn).await;
+        for service in &options.services {
+            aws.create_service(&cluster, service).await;
+        }
+
+        let services: Vec<String> = options
+            .services
+            .iter()
+            .chain(&options.missing_services)
+            .map(|s| format!("{cluster}/{s}"))
+            .collect();
+        let targets = serde_json::json!({ &options.token: {"secret": secret, "services": services} });
+        let webhook_secret = SecretString::from(unique("whsec"));
+        let mut vars = HashMap::from([
+            (
+                config::WEBHOOK_SECRET,
+                format!("whsec_previous, {}", webhook_secret.expose_secret()),
+            ),
+            (config::TARGETS, targets.to_string()),
+            (config::API_URL, tooken.api_url()),
+            (config::RECONCILE_BUDGET_MS, options.budget_ms.to_string()),
+        ]);
+        if options.management_token {
+            vars.insert(
+                config::ADMIN_TOKEN,
+                tooken.add_management_token().expose_secret().to_owned(),
+            );
+        }
+        let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
+
+        let tap = AwsTap::start(moto_server().endpoint()).await;
+        let sdk = moto::sdk_config(tap.endpoint()).await;
+        let app = tooken_webhook::app::build(&settings, &sdk).await.unwrap();
+        let router = tooken_webhook::http::router(Arc::new(app));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/webhooks/tooken", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        tooken.set_webhook(&url, webhook_secret.clone());
+
+        Self {
+            url,
+            tooken,
+            tap,
+            aws,
+            token: options.token,
+            secret,
+            cluster,
+            webhook_secret,
+            _server: AbortOnDrop(server),
+        }
+    }
+
+    pub fn sign(&self, body: &str) -> String {
+        sign(&self.webhook_secret, body.as_bytes())
+    }
+
+    /// POSTs `body` with `signature` (if any) and returns the status and the JSON answer.
+    pub async fn post(&self, body: &str, signature: Option<&str>) -> (StatusCode, Value) {
+        let mut request = reqwest::Client::new().post(&self.url).body(body.to_owned());
+        if let Some(signature) = signature {
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
+        let response = request.send().await.unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.json().await.unwrap())
+    }
+
+    /// POSTs `body` signed with the webhook secret.
+    pub async fn deliver(&self, body: &str) -> (StatusCode, Value) {
+        self.post(body, Some(&self.sign(body))).await
+    }
+
+    /// The AWSCURRENT (version id, value) of the token's secret.
+    pub async fn current_secret(&self) -> (String, String) {
+        self.aws.current(&self.secret).await
+    }
+
+    /// The PRIMARY deployment id and version tag of one of this app's services.
+    pub async fn service(&self, name: &str) -> (String, Option<String>) {
+        self.aws.service(&self.cluster, name).await
+    }
+
+    pub fn service_ref(&self, name: &str) -> String {
+        format!("{}/{name}", self.cluster)
+    }
+}
+
+/// The `action` of each service in an answer, by service name.
+pub fn actions(answer: &Value) -> Vec<(String, String)> {
+    answer["services"]
+        .as_array()
+        .map(|services| {
+            services
+                .iter()
+                .map(|s| {
+                    let name = s["service"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                        .to_owned();
+                    (name, s["action"].as_str().unwrap().to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+pub const DELIVERY_WAIT: Duration = Duration::from_secs(20);

@@ -184,9 +184,11 @@ fn one_of(
         (None, Some(arn)) => {
             let arn = arn.trim().to_owned();
             if !arn.starts_with("arn:") || !arn.contains(":secretsmanager:") {
+                // Not shown: a secret pasted into the ARN variable is the usual cause.
                 return Err(invalid(
                     arn_var,
-                    format!("{arn:?} is not a Secrets Manager secret ARN"),
+                    "the value is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME); \
+                     it is not shown in case it is a secret pasted into the wrong variable",
                 ));
             }
             Ok(Some(Source::SecretsManager(arn)))

@@ -64,6 +64,9 @@ struct Books {
     requests: Vec<Recorded>,
     deliveries: Vec<Delivery>,
     in_flight: usize,
+    /// Injected faults: answers to give instead of the real ones, oldest first.
+    faults: std::collections::VecDeque<(StatusCode, Option<u64>)>,
+    latency: Duration,
 }
 
 struct Shared {
@@ -173,6 +176,19 @@ impl FakeTooken {
     pub async fn deliver(&self, token: &str, body: String) -> Delivery {
         self.state().in_flight += 1;
         send_delivery(&self.shared, token, body).await
+    }
+
+    /// Makes the next `count` API requests fail with `status` (and `Retry-After`, if given).
+    pub fn fail_next(&self, count: usize, status: u16, retry_after: Option<u64>) {
+        let status = StatusCode::from_u16(status).expect("a valid status code");
+        self.state()
+            .faults
+            .extend(std::iter::repeat_n((status, retry_after), count));
+    }
+
+    /// Delays every API answer by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
     }
 
     /// Every request received so far.
@@ -328,7 +344,24 @@ fn record(state: &mut Books, method: &str, path: String, credential: Option<Stri
     });
 }
 
+/// Applies the configured latency, then answers with an injected fault if one is queued.
+async fn injected(shared: &Shared, method: &str, path: String) -> Option<Response> {
+    let latency = shared.state.lock().expect("fake Tooken state").latency;
+    tokio::time::sleep(latency).await;
+    let mut state = shared.state.lock().expect("fake Tooken state");
+    let (status, retry_after) = state.faults.pop_front()?;
+    record(&mut state, method, path, None, status);
+    let mut response = api_error(status, "injected", "an injected failure");
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+    }
+    Some(response)
+}
+
 async fn list_tokens(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(fault) = injected(&shared, "GET", "/v1/tokens".into()).await {
+        return fault;
+    }
     let response = {
         let mut state = shared.state.lock().expect("fake Tooken state");
         let who = credential(&state, &headers);

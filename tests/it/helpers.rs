@@ -38,6 +38,17 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A fresh webhook secret, long and random enough to search logs for.
+pub fn random_secret() -> String {
+    use rand::Rng;
+    let tail: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
+    format!("whsec_{tail}")
+}
+
 // --- The AWS tap ------------------------------------------------------------------------------
 
 /// One AWS call, as the function sent it.
@@ -294,6 +305,8 @@ pub struct Options {
     pub missing_services: Vec<&'static str>,
     pub management_token: bool,
     pub budget_ms: u64,
+    /// The webhook secret; a fresh one when `None`.
+    pub webhook_secret: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -304,6 +317,7 @@ impl Default for Options {
             missing_services: vec![],
             management_token: false,
             budget_ms: 8000,
+            webhook_secret: None,
         }
     }
 }
@@ -318,6 +332,8 @@ pub struct TestApp {
     pub secret: String,
     pub cluster: String,
     pub webhook_secret: SecretString,
+    /// The same router the server runs, for in-process requests.
+    pub router: axum::Router,
     _server: AbortOnDrop,
 }
 
@@ -342,7 +358,8 @@ impl TestApp {
             .map(|s| format!("{cluster}/{s}"))
             .collect();
         let targets = serde_json::json!({ &options.token: {"secret": secret, "services": services} });
-        let webhook_secret = SecretString::from(unique("whsec"));
+        let webhook_secret =
+            SecretString::from(options.webhook_secret.map_or_else(random_secret, str::to_owned));
         let mut vars = HashMap::from([
             (
                 config::WEBHOOK_SECRET,
@@ -366,8 +383,9 @@ impl TestApp {
         let router = tooken_webhook::http::router(Arc::new(app));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/webhooks/tooken", listener.local_addr().unwrap());
+        let served = router.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(listener, served).await.unwrap();
         });
         tooken.set_webhook(&url, webhook_secret.clone());
 
@@ -380,6 +398,7 @@ impl TestApp {
             secret,
             cluster,
             webhook_secret,
+            router,
             _server: AbortOnDrop(server),
         }
     }

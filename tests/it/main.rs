@@ -1,4 +1,8 @@
 //! One integration-test binary (one link, one moto server), with a module per concern.
 
 mod helpers;
+mod http_answers;
+mod lambda_events;
+mod no_leaks;
 mod scenarios;
+mod startup;

@@ -408,6 +408,39 @@ mod tests {
     }
 
     #[test]
+    fn the_env_example_is_a_valid_configuration_that_lists_every_variable() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/.env.example");
+        let vars: HashMap<String, String> = dotenvy::from_filename_iter(path)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let settings = Settings::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        assert_eq!(settings.targets.len(), 1);
+
+        let text = std::fs::read_to_string(path).unwrap();
+        let documented = |var: &str| {
+            text.lines()
+                .any(|l| l.trim_start_matches("# ").starts_with(&format!("{var}=")))
+        };
+        for var in [
+            WEBHOOK_SECRET,
+            WEBHOOK_SECRET_ARN,
+            TARGETS,
+            TARGETS_FILE,
+            API_URL,
+            ADMIN_TOKEN,
+            ADMIN_TOKEN_ARN,
+            MAX_BODY_BYTES,
+            RECONCILE_BUDGET_MS,
+            CALL_TIMEOUT_MS,
+            RESTART_CONCURRENCY,
+            PORT,
+        ] {
+            assert!(documented(var), ".env.example does not document {var}");
+        }
+    }
+
+    #[test]
     fn errors_and_debug_output_never_show_a_secret_value() {
         let mut vars = minimal();
         vars.push((ADMIN_TOKEN, "tok_live_supersecret"));

@@ -15,4 +15,5 @@ pub mod http;
 pub mod reconcile;
 pub mod signature;
 pub mod targets;
+pub mod telemetry;
 pub mod tooken;

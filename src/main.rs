@@ -6,7 +6,7 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     // Local runs read .env when present; on Lambda there is none and this does nothing.
     let _ = dotenvy::dotenv();
-    lambda_http::tracing::init_default_subscriber();
+    tooken_webhook::telemetry::init();
     match tooken_webhook::app::run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,7 +7,9 @@
 
 pub mod events;
 pub mod fake_tooken;
+pub mod local_aws;
 pub mod moto;
 
 pub use fake_tooken::FakeTooken;
+pub use local_aws::{LocalAws, ServiceView};
 pub use moto::Moto;

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{ContainerDefinition, Secret as EcsSecret};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -20,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tooken_webhook::config::{self, Settings};
-use tooken_webhook::devkit::{FakeTooken, Moto, moto};
+use tooken_webhook::devkit::{FakeTooken, LocalAws, Moto, moto};
 use tooken_webhook::signature::{SIGNATURE_HEADER, sign};
 
 pub fn moto_server() -> &'static Moto {
@@ -168,131 +167,9 @@ async fn forward(State(tap): State<TapState>, request: Request) -> Response {
     response.body(Body::from(answer.bytes().await.unwrap())).unwrap()
 }
 
-// --- Direct AWS access for set-up and inspection ----------------------------------------------
-
-/// Clients that talk to moto directly (not through the tap), for arranging and inspecting.
-#[derive(Clone)]
-pub struct Aws {
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub ecs: aws_sdk_ecs::Client,
-}
-
-impl Aws {
-    pub async fn new() -> Self {
-        let sdk = moto_server().sdk_config().await;
-        Self {
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-            ecs: aws_sdk_ecs::Client::new(&sdk),
-        }
-    }
-
-    /// The AWSCURRENT (version id, value) of `secret`.
-    pub async fn current(&self, secret: &str) -> (String, String) {
-        // The stage is explicit: moto's default version does not follow UpdateSecretVersionStage.
-        let out = self
-            .secrets
-            .get_secret_value()
-            .secret_id(secret)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .unwrap();
-        (
-            out.version_id().unwrap().to_owned(),
-            out.secret_string().unwrap().to_owned(),
-        )
-    }
-
-    /// The PRIMARY deployment id and the version tag of `cluster/service`.
-    pub async fn service(&self, cluster: &str, service: &str) -> (String, Option<String>) {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .include(aws_sdk_ecs::types::ServiceField::Tags)
-            .send()
-            .await
-            .unwrap();
-        let svc = &out.services()[0];
-        let primary = svc
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"))
-            .unwrap();
-        let tag = svc
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some("tooken:secret-version"))
-            .and_then(|t| t.value())
-            .map(str::to_owned);
-        (primary.id().unwrap().to_owned(), tag)
-    }
-
-    pub async fn create_secret(&self, name: &str, value: &str) -> String {
-        let out = self
-            .secrets
-            .create_secret()
-            .name(name)
-            .secret_string(value)
-            .send()
-            .await
-            .unwrap();
-        out.arn().unwrap().to_owned()
-    }
-
-    pub async fn put_secret(&self, name: &str, value: &str, stages: &[&str]) -> String {
-        let mut request = self
-            .secrets
-            .put_secret_value()
-            .secret_id(name)
-            .secret_string(value);
-        for stage in stages {
-            request = request.version_stages(*stage);
-        }
-        request.send().await.unwrap().version_id().unwrap().to_owned()
-    }
-
-    /// A cluster with a task definition that reads `secret_arn`.
-    pub async fn create_cluster(&self, cluster: &str, secret_arn: &str) {
-        self.ecs
-            .create_cluster()
-            .cluster_name(cluster)
-            .send()
-            .await
-            .unwrap();
-        let container = ContainerDefinition::builder()
-            .name("app")
-            .image("public.ecr.aws/docker/library/busybox:latest")
-            .memory(128)
-            .secrets(
-                EcsSecret::builder()
-                    .name("TOOKEN_TOKEN")
-                    .value_from(secret_arn)
-                    .build()
-                    .unwrap(),
-            )
-            .build();
-        self.ecs
-            .register_task_definition()
-            .family(cluster)
-            .container_definitions(container)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    pub async fn create_service(&self, cluster: &str, service: &str) {
-        self.ecs
-            .create_service()
-            .cluster(cluster)
-            .service_name(service)
-            .task_definition(cluster)
-            .desired_count(1)
-            .send()
-            .await
-            .unwrap();
-    }
+/// Clients straight to moto (not through the tap), for arranging and inspecting.
+pub async fn aws() -> LocalAws {
+    LocalAws::new(&moto_server().sdk_config().await)
 }
 
 // --- The app under test -----------------------------------------------------------------------
@@ -327,7 +204,7 @@ pub struct TestApp {
     pub url: String,
     pub tooken: FakeTooken,
     pub tap: AwsTap,
-    pub aws: Aws,
+    pub aws: LocalAws,
     pub token: String,
     pub secret: String,
     pub cluster: String,
@@ -339,16 +216,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(options: Options) -> Self {
-        let aws = Aws::new().await;
+        let aws = aws().await;
         let tooken = FakeTooken::start().await.unwrap();
         let token_secret = tooken.add_token(&options.token);
 
         let secret = unique("tooken/it");
-        let secret_arn = aws.create_secret(&secret, token_secret.expose_secret()).await;
+        let secret_arn = aws
+            .create_secret(&secret, token_secret.expose_secret())
+            .await
+            .unwrap();
         let cluster = unique("it");
-        aws.create_cluster(&cluster, &secret_arn).await;
+        aws.create_cluster(&cluster, &secret_arn).await.unwrap();
         for service in &options.services {
-            aws.create_service(&cluster, service).await;
+            aws.create_service(&cluster, service).await.unwrap();
         }
 
         let services: Vec<String> = options
@@ -425,12 +305,18 @@ impl TestApp {
 
     /// The AWSCURRENT (version id, value) of the token's secret.
     pub async fn current_secret(&self) -> (String, String) {
-        self.aws.current(&self.secret).await
+        self.aws.current(&self.secret).await.unwrap()
     }
 
     /// The PRIMARY deployment id and version tag of one of this app's services.
     pub async fn service(&self, name: &str) -> (String, Option<String>) {
-        self.aws.service(&self.cluster, name).await
+        let view = self.aws.service(&self.cluster, name).await.unwrap();
+        (view.primary_deployment, view.version_tag)
+    }
+
+    /// Stores a new version of the token's secret; returns its id.
+    pub async fn put_secret(&self, value: &str, stages: &[&str]) -> String {
+        self.aws.put_secret(&self.secret, value, stages).await.unwrap()
     }
 
     pub fn service_ref(&self, name: &str) -> String {

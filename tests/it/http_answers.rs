@@ -25,7 +25,7 @@ async fn no_calls(app: &TestApp) {
 async fn stored_rotation(app: &TestApp) -> String {
     use secrecy::ExposeSecret;
     let secret = app.tooken.rotate_quietly(&app.token);
-    app.aws.put_secret(&app.secret, secret.expose_secret(), &[]).await;
+    app.put_secret(secret.expose_secret(), &[]).await;
     app.tooken.event_body(&app.token)
 }
 

@@ -13,10 +13,7 @@ async fn secret_stored_before_the_webhook_leaves_it_unchanged_and_restarts_each_
 
     // The guide's order: rotate, store the new secret at once, then the webhook fires.
     let new_secret = app.tooken.rotate_quietly(&app.token);
-    let stored = app
-        .aws
-        .put_secret(&app.secret, new_secret.expose_secret(), &[])
-        .await;
+    let stored = app.put_secret(new_secret.expose_secret(), &[]).await;
     assert_ne!(stored, version_before);
     let delivery = app
         .tooken
@@ -144,9 +141,7 @@ async fn rotated_elsewhere_without_a_management_token_answers_503_then_converges
     assert_eq!(app.service("api").await.0, api_before);
 
     // A person stores the secret; Tooken redelivers the same body.
-    app.aws
-        .put_secret(&app.secret, new_secret.expose_secret(), &[])
-        .await;
+    app.put_secret(new_secret.expose_secret(), &[]).await;
     let redelivery = app.tooken.deliver(&app.token, deliveries[0].body.clone()).await;
 
     assert_eq!(redelivery.status, Some(200), "{}", redelivery.answer);
@@ -165,10 +160,7 @@ async fn an_accepted_pending_version_is_promoted_to_current() {
     let app = TestApp::spawn(Options::default()).await;
     let (version_before, _) = app.current_secret().await;
     let new_secret = app.tooken.rotate_quietly(&app.token);
-    let pending = app
-        .aws
-        .put_secret(&app.secret, new_secret.expose_secret(), &["AWSPENDING"])
-        .await;
+    let pending = app.put_secret(new_secret.expose_secret(), &["AWSPENDING"]).await;
     assert_eq!(
         app.current_secret().await.0,
         version_before,
@@ -202,9 +194,7 @@ async fn an_accepted_pending_version_is_promoted_to_current() {
 async fn the_same_delivery_twice_and_ten_at_once_restart_each_service_at_most_once() {
     let app = TestApp::spawn(Options::default()).await;
     let new_secret = app.tooken.rotate_quietly(&app.token);
-    app.aws
-        .put_secret(&app.secret, new_secret.expose_secret(), &[])
-        .await;
+    app.put_secret(new_secret.expose_secret(), &[]).await;
     let body = app.tooken.event_body(&app.token);
 
     let (first, _) = app.deliver(&body).await;
@@ -219,7 +209,7 @@ async fn the_same_delivery_twice_and_ten_at_once_restart_each_service_at_most_on
 
     // The next rotation, delivered ten times at once.
     let newer = app.tooken.rotate_quietly(&app.token);
-    app.aws.put_secret(&app.secret, newer.expose_secret(), &[]).await;
+    app.put_secret(newer.expose_secret(), &[]).await;
     app.tap.clear();
     let body = app.tooken.event_body(&app.token);
     let answers = futures::future::join_all((0..10).map(|_| app.deliver(&body))).await;
@@ -311,9 +301,7 @@ async fn a_missing_service_answers_502_naming_it_and_the_redelivery_restarts_onl
     })
     .await;
     let new_secret = app.tooken.rotate_quietly(&app.token);
-    app.aws
-        .put_secret(&app.secret, new_secret.expose_secret(), &[])
-        .await;
+    app.put_secret(new_secret.expose_secret(), &[]).await;
     let body = app.tooken.event_body(&app.token);
 
     let (status, answer) = app.deliver(&body).await;
@@ -333,7 +321,7 @@ async fn a_missing_service_answers_502_naming_it_and_the_redelivery_restarts_onl
             .contains("not found")
     );
 
-    app.aws.create_service(&app.cluster, "later").await;
+    app.aws.create_service(&app.cluster, "later").await.unwrap();
     app.tap.clear();
     let (status, answer) = app.deliver(&body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{Aws, moto_server, random_secret, unique};
+use crate::helpers::{aws, moto_server, random_secret, unique};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_tooken-webhook");
 const TARGETS: &str = r#"{"tok_api": {"secret": "some/secret", "services": ["c/s"]}}"#;
@@ -97,11 +97,12 @@ impl Drop for Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_webhook_secret_in_secrets_manager_it_serves_http_on_loopback() {
-    let aws = Aws::new().await;
+    let aws = aws().await;
     let webhook_secret = random_secret();
     let arn = aws
         .create_secret(&unique("webhook"), &format!("whsec_old,\n{webhook_secret}\n"))
-        .await;
+        .await
+        .unwrap();
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -11,7 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use tokio::net::TcpListener;
 
 use crate::aws::{EcsDeployer, SecretsManager};
-use crate::config::Settings;
+use crate::config::{Secrets, Settings};
 use crate::http::{self, App, Limits};
 use crate::reconcile::Reconciler;
 use crate::tooken::TookenClient;
@@ -19,8 +19,12 @@ use crate::tooken::TookenClient;
 /// The app with the real adapters.
 pub type RealApp = App<TookenClient, SecretsManager, EcsDeployer>;
 
-/// Builds the app: reads the secrets named by ARN, then creates every client once.
-pub async fn build(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<RealApp> {
+/// The reconciler with the real adapters.
+pub type RealReconciler = Reconciler<TookenClient, SecretsManager, EcsDeployer>;
+
+/// Reads the secrets named by ARN and creates every client once. Shared by the function and the
+/// command-line tool, so both reach Tooken and AWS the same way.
+pub async fn reconciler(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<(RealReconciler, Secrets)> {
     // One attempt may take a call timeout; all attempts of one call fit in the budget.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(settings.call_timeout)
@@ -36,29 +40,34 @@ pub async fn build(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<RealA
         tooken,
         store,
         deployer,
-        secrets.management_token,
+        secrets.management_token.clone(),
         settings.restart_concurrency,
     );
+    Ok((reconciler, secrets))
+}
+
+/// Builds the function's app.
+pub async fn build(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<RealApp> {
+    let (reconciler, secrets) = reconciler(settings, sdk).await?;
+    let webhook = secrets
+        .webhook
+        .ok_or_else(|| anyhow::anyhow!("the function needs a webhook secret (TOOKEN_WEBHOOK_SECRET_ARN)"))?;
     tracing::info!(
-        webhook_secrets = secrets.webhook.len(),
+        webhook_secrets = webhook.len(),
         tokens = settings.targets.len(),
         api = %settings.api_url,
-        self_healing = reconciler_has_management_token(settings),
+        self_healing = settings.management_token.is_some(),
         "configuration loaded"
     );
     Ok(App::new(
         reconciler,
-        secrets.webhook,
+        webhook,
         settings.targets.clone(),
         Limits {
             max_body_bytes: settings.max_body_bytes,
             reconcile_budget: settings.reconcile_budget,
         },
     ))
-}
-
-fn reconciler_has_management_token(settings: &Settings) -> bool {
-    settings.management_token.is_some()
 }
 
 /// Runs the function: under the Lambda runtime when `AWS_LAMBDA_RUNTIME_API` is set, otherwise

@@ -51,7 +51,8 @@ pub enum Source {
 /// Everything the environment says, validated, before any network call.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub webhook_secrets: Source,
+    /// Always set for the function; optional for the command-line tools that send nothing.
+    pub webhook_secrets: Option<Source>,
     pub management_token: Option<Source>,
     pub targets: Targets,
     pub api_url: Url,
@@ -65,7 +66,7 @@ pub struct Settings {
 /// The secrets, once read.
 #[derive(Debug, Clone)]
 pub struct Secrets {
-    pub webhook: WebhookSecrets,
+    pub webhook: Option<WebhookSecrets>,
     pub management_token: Option<SecretString>,
 }
 
@@ -98,13 +99,24 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads settings through `lookup` (the environment, or a map in tests).
+    /// Reads the function's settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let settings = Self::for_tools(lookup)?;
+        if settings.webhook_secrets.is_none() {
+            return Err(ConfigError::Missing(format!(
+                "{WEBHOOK_SECRET} or {WEBHOOK_SECRET_ARN}"
+            )));
+        }
+        Ok(settings)
+    }
+
+    /// The same settings with the same validation, except that the webhook secret may be
+    /// absent: rotating or checking a token does not need it.
+    pub fn for_tools(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
-        let webhook_secrets = one_of(&get, WEBHOOK_SECRET, WEBHOOK_SECRET_ARN)?
-            .ok_or_else(|| ConfigError::Missing(format!("{WEBHOOK_SECRET} or {WEBHOOK_SECRET_ARN}")))?;
-        if let Source::Value(list) = &webhook_secrets {
+        let webhook_secrets = one_of(&get, WEBHOOK_SECRET, WEBHOOK_SECRET_ARN)?;
+        if let Some(Source::Value(list)) = &webhook_secrets {
             WebhookSecrets::parse_list(list).map_err(|e| invalid(WEBHOOK_SECRET, e.to_string()))?;
         }
         let management_token = one_of(&get, ADMIN_TOKEN, ADMIN_TOKEN_ARN)?;
@@ -154,14 +166,17 @@ impl Settings {
 
     /// Reads the secrets that are named by ARN.
     pub async fn resolve(&self, store: &SecretsManager) -> Result<Secrets, ConfigError> {
-        let webhook_list = read(&self.webhook_secrets, store, WEBHOOK_SECRET_ARN).await?;
-        let webhook = WebhookSecrets::parse_list(&webhook_list).map_err(|e| {
-            let var = match self.webhook_secrets {
-                Source::Value(_) => WEBHOOK_SECRET,
-                Source::SecretsManager(_) => WEBHOOK_SECRET_ARN,
-            };
-            invalid(var, e.to_string())
-        })?;
+        let webhook = match &self.webhook_secrets {
+            Some(source) => {
+                let list = read(source, store, WEBHOOK_SECRET_ARN).await?;
+                let var = match source {
+                    Source::Value(_) => WEBHOOK_SECRET,
+                    Source::SecretsManager(_) => WEBHOOK_SECRET_ARN,
+                };
+                Some(WebhookSecrets::parse_list(&list).map_err(|e| invalid(var, e.to_string()))?)
+            }
+            None => None,
+        };
         let management_token = match &self.management_token {
             Some(source) => Some(read(source, store, ADMIN_TOKEN_ARN).await?),
             None => None,
@@ -306,7 +321,9 @@ mod tests {
             (PORT, "0"),
         ])
         .unwrap();
-        assert!(matches!(s.webhook_secrets, Source::SecretsManager(ref arn) if arn.ends_with("whsec-AbC")));
+        assert!(
+            matches!(s.webhook_secrets, Some(Source::SecretsManager(ref arn)) if arn.ends_with("whsec-AbC"))
+        );
         assert!(
             matches!(s.management_token, Some(Source::Value(ref v)) if v.expose_secret() == "tok_live_admin")
         );

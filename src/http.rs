@@ -235,6 +235,8 @@ fn reconcile_failed(e: &ReconcileError) -> Response {
             (StatusCode::BAD_GATEWAY, "secrets_manager_failed")
         }
         ReconcileError::Unverified { .. } => (StatusCode::BAD_GATEWAY, "rotation_unverified"),
+        // The function never calls `rotate` directly; listed so the mapping stays total.
+        ReconcileError::NoManagementToken => (StatusCode::SERVICE_UNAVAILABLE, "secret_stale"),
     };
     let external = e.external();
     let message = match external {

@@ -24,6 +24,13 @@ use crate::targets::{SecretRef, ServiceRef, Target};
 /// rolling restart is harmless and a missed one leaves tasks on a revoked secret.
 pub const CLEARLY_AFTER: Duration = Duration::from_secs(2);
 
+/// How long the function waits, after finding no stored version accepted, before it rotates
+/// the token itself. A rotator that follows Tooken's guide calls rotate and then stores the new
+/// secret, and Tooken fires the webhook in between; rotating at once would revoke the secret the
+/// rotator is about to store. Within the reconcile budget, and paid only on the rare self-healing
+/// path.
+pub const DEFAULT_ROTATE_GRACE: Duration = Duration::from_secs(2);
+
 /// The ECS service tag that records which secret version the service was last restarted for.
 pub const VERSION_TAG: &str = "tooken:secret-version";
 
@@ -265,6 +272,8 @@ pub enum ReconcileError {
     },
     #[error("after rotating, the AWSCURRENT value of {secret} does not authenticate: {reason}")]
     Unverified { secret: SecretRef, reason: String },
+    #[error("rotating needs a management token: set TOOKEN_ADMIN_TOKEN_ARN (or TOOKEN_ADMIN_TOKEN locally)")]
+    NoManagementToken,
 }
 
 impl ReconcileError {
@@ -276,7 +285,7 @@ impl ReconcileError {
             | Self::Rotate { source, .. }
             | Self::Store { source, .. }
             | Self::Promote { source, .. } => Some(source),
-            Self::Stale { .. } | Self::Unverified { .. } => None,
+            Self::Stale { .. } | Self::Unverified { .. } | Self::NoManagementToken => None,
         }
     }
 }
@@ -291,6 +300,7 @@ pub struct Reconciler<T, S, D> {
     deployer: D,
     management_token: Option<SecretString>,
     restart_concurrency: usize,
+    rotate_grace: Duration,
 }
 
 /// The secret step's outcome, with what the restart step needs to know about the version.
@@ -300,6 +310,66 @@ struct Settled {
     /// deployment can serve as evidence (the version was promoted just now, or its date is
     /// unknown), so only the tag can.
     current_since: Option<SystemTime>,
+}
+
+/// What the stored versions say, before anything is changed.
+enum Decision {
+    /// AWSCURRENT authenticates.
+    Keep(SecretVersion),
+    /// AWSCURRENT does not, an AWSPENDING version does.
+    Promote {
+        pending: SecretVersion,
+        current: SecretVersion,
+    },
+    /// No stored version authenticates.
+    Rejected { current: SecretVersion },
+}
+
+/// What a `token.rotated` would do to the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretPlan {
+    /// AWSCURRENT authenticates: nothing to write.
+    Keep,
+    /// An accepted AWSPENDING version would become AWSCURRENT.
+    Promote,
+    /// Nothing stored authenticates; the management token would rotate.
+    Rotate,
+    /// Nothing stored authenticates and there is no management token: the delivery would get 503.
+    Stale,
+}
+
+/// What a `token.rotated` would do to one service. `action` is what would happen:
+/// `restarted`, `already-current`, or `failed` (the service cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServicePlan {
+    pub service: ServiceRef,
+    pub action: ServiceAction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A dry run of the reconcile for one token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub token: TokenId,
+    pub secret: SecretRef,
+    /// The AWSCURRENT version id now.
+    pub current_version: String,
+    pub action: SecretPlan,
+    pub services: Vec<ServicePlan>,
+}
+
+impl Plan {
+    /// Whether anything needs a person: a stale secret without a way to fix it, or a service
+    /// that cannot be read.
+    pub fn is_healthy(&self) -> bool {
+        self.action != SecretPlan::Stale && self.services.iter().all(|s| s.action != ServiceAction::Failed)
+    }
 }
 
 impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
@@ -316,7 +386,15 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
             deployer,
             management_token,
             restart_concurrency: restart_concurrency.max(1),
+            rotate_grace: DEFAULT_ROTATE_GRACE,
         }
+    }
+
+    /// Sets how long to wait for a rotator to store its secret before rotating (see
+    /// [`DEFAULT_ROTATE_GRACE`]).
+    pub fn with_rotate_grace(mut self, grace: Duration) -> Self {
+        self.rotate_grace = grace;
+        self
     }
 
     pub fn tooken(&self) -> &T {
@@ -358,24 +436,35 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
         })
     }
 
-    async fn settle_secret(&self, token: &TokenId, secret: &SecretRef) -> Result<Settled, ReconcileError> {
+    /// Looks, without changing anything, at which version of the secret Tooken accepts.
+    async fn decide(&self, secret: &SecretRef) -> Result<Decision, ReconcileError> {
         let read_failed = |source| ReconcileError::ReadSecret {
             secret: secret.clone(),
             source,
         };
         let current = self.secrets.current(secret).await.map_err(read_failed)?;
         if self.check(&current.value).await? == Credential::Accepted {
-            return Ok(settled(
+            return Ok(Decision::Keep(current));
+        }
+        tracing::warn!(%secret, version = %current.id, "the AWSCURRENT value is no longer accepted by Tooken");
+        if let Some(pending) = self.secrets.pending(secret).await.map_err(read_failed)? {
+            if self.check(&pending.value).await? == Credential::Accepted {
+                return Ok(Decision::Promote { pending, current });
+            }
+            tracing::warn!(%secret, version = %pending.id, "the AWSPENDING value is not accepted either");
+        }
+        Ok(Decision::Rejected { current })
+    }
+
+    async fn settle_secret(&self, token: &TokenId, secret: &SecretRef) -> Result<Settled, ReconcileError> {
+        match self.decide(secret).await? {
+            Decision::Keep(current) => Ok(settled(
                 secret,
                 current.id,
                 SecretAction::Unchanged,
                 current.created,
-            ));
-        }
-        tracing::warn!(%secret, version = %current.id, "the AWSCURRENT value is no longer accepted by Tooken");
-
-        if let Some(pending) = self.secrets.pending(secret).await.map_err(read_failed)? {
-            if self.check(&pending.value).await? == Credential::Accepted {
+            )),
+            Decision::Promote { pending, current } => {
                 self.secrets
                     .promote(secret, &pending.id, &current.id)
                     .await
@@ -386,18 +475,94 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
                     })?;
                 // Its creation date says nothing about when it became current; only now is
                 // certain, and no deployment can already be later than now.
-                return Ok(settled(secret, pending.id, SecretAction::Promoted, None));
+                Ok(settled(secret, pending.id, SecretAction::Promoted, None))
             }
-            tracing::warn!(%secret, version = %pending.id, "the AWSPENDING value is not accepted either");
+            Decision::Rejected { .. } => {
+                let Some(management_token) = &self.management_token else {
+                    return Err(ReconcileError::Stale {
+                        token: token.clone(),
+                        secret: secret.clone(),
+                    });
+                };
+                tokio::time::sleep(self.rotate_grace).await;
+                if let Decision::Keep(current) = self.decide(secret).await? {
+                    tracing::info!(%secret, version = %current.id, "a rotator stored the new secret meanwhile");
+                    return Ok(settled(
+                        secret,
+                        current.id,
+                        SecretAction::Unchanged,
+                        current.created,
+                    ));
+                }
+                self.rotate_and_store(token, secret, management_token).await
+            }
         }
+    }
 
-        let Some(management_token) = &self.management_token else {
-            return Err(ReconcileError::Stale {
-                token: token.clone(),
-                secret: secret.clone(),
-            });
+    /// Rotates `token` now and stores the new secret in its target secret, in the order Tooken's
+    /// guide recommends (for operators and pipelines; the function rotates only when the stored
+    /// secret stopped working). Needs the management token.
+    pub async fn rotate(&self, token: &TokenId, target: &Target) -> Result<SecretReport, ReconcileError> {
+        let management_token = self
+            .management_token
+            .as_ref()
+            .ok_or(ReconcileError::NoManagementToken)?;
+        let settled = self
+            .rotate_and_store(token, &target.secret, management_token)
+            .await?;
+        Ok(settled.report)
+    }
+
+    /// What a `token.rotated` for `token` would do now, found with reads only.
+    pub async fn plan(&self, token: &TokenId, target: &Target) -> Result<Plan, ReconcileError> {
+        let decision = self.decide(&target.secret).await?;
+        let (action, version, current_since) = match &decision {
+            Decision::Keep(current) => (SecretPlan::Keep, Some(current.id.clone()), current.created),
+            Decision::Promote { pending, .. } => (SecretPlan::Promote, Some(pending.id.clone()), None),
+            Decision::Rejected { .. } if self.management_token.is_some() => (SecretPlan::Rotate, None, None),
+            Decision::Rejected { .. } => (SecretPlan::Stale, None, None),
         };
-        self.rotate_and_store(token, secret, management_token).await
+        let mut services = Vec::with_capacity(target.services.len());
+        for service in &target.services {
+            let planned = match self.deployer.describe(service).await {
+                Ok(state) => {
+                    let evidence = version
+                        .as_deref()
+                        .and_then(|v| evidence_of_current(&state, v, current_since));
+                    ServicePlan {
+                        service: service.clone(),
+                        action: if evidence.is_some() {
+                            ServiceAction::AlreadyCurrent
+                        } else {
+                            ServiceAction::Restarted
+                        },
+                        deployment: state.primary.map(|d| d.id),
+                        evidence,
+                        error: None,
+                    }
+                }
+                Err(e) => ServicePlan {
+                    service: service.clone(),
+                    action: ServiceAction::Failed,
+                    deployment: None,
+                    evidence: None,
+                    error: Some(e.message),
+                },
+            };
+            services.push(planned);
+        }
+        let current_version = match decision {
+            Decision::Keep(current) | Decision::Promote { current, .. } | Decision::Rejected { current } => {
+                current.id
+            }
+        };
+        Ok(Plan {
+            token: token.clone(),
+            secret: target.secret.clone(),
+            current_version,
+            action,
+            services,
+        })
     }
 
     /// The only way to obtain a working secret: rotate once more, store the result before doing

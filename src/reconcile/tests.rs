@@ -278,6 +278,7 @@ fn reconciler(
         management.then(|| s("tok_live_management")),
         4,
     )
+    .with_rotate_grace(Duration::ZERO)
 }
 
 // --- The secret -------------------------------------------------------------------------------
@@ -351,8 +352,8 @@ async fn a_rejected_secret_is_rotated_once_stored_and_proven_with_a_management_t
     assert_eq!(r.secrets().writes(), [format!("store {expected_token}")]);
     assert_eq!(report.secret.version, expected_token);
     assert_eq!(r.secrets().current_value(), "tok_live_rotated_1");
-    // check current (rejected), check the stored value (accepted)
-    assert_eq!(r.tooken().checks.load(Ordering::SeqCst), 2);
+    // current (rejected), current again after the grace period (rejected), the stored value
+    assert_eq!(r.tooken().checks.load(Ordering::SeqCst), 3);
     assert_eq!(r.deployer().restarts(), ["prod/api"]);
 }
 
@@ -378,6 +379,115 @@ async fn a_rejected_secret_without_a_management_token_is_stale_and_nothing_chang
     assert!(r.secrets().writes().is_empty());
     assert!(r.deployer().restarts().is_empty());
     assert_eq!(r.tooken().rotations.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rotator_that_stores_within_the_grace_period_is_not_overtaken() {
+    let r = std::sync::Arc::new(
+        reconciler(
+            FakeTooken::accepting(&["tok_live_from_rotator"]),
+            FakeSecrets::with(&[("v1", "tok_live_old", &["AWSCURRENT"], 1)]),
+            FakeDeployer::with(&[("api", None, None)]),
+            true,
+        )
+        .with_rotate_grace(Duration::from_secs(2)),
+    );
+    let work = tokio::spawn({
+        let r = r.clone();
+        async move { r.reconcile(&token(), &target(&["api"])).await }
+    });
+    // The rotator stores its secret one second after the webhook arrived.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    r.secrets()
+        .store(&secret_ref(), &s("tok_live_from_rotator"), "rotator-version")
+        .await
+        .unwrap();
+
+    let report = work.await.unwrap().unwrap();
+    assert_eq!(report.secret.action, SecretAction::Unchanged);
+    assert_eq!(report.secret.version, "rotator-version");
+    assert_eq!(
+        r.tooken().rotations.load(Ordering::SeqCst),
+        0,
+        "the rotator was not overtaken"
+    );
+    assert_eq!(r.deployer().restarts(), ["prod/api"]);
+}
+
+#[tokio::test]
+async fn rotating_on_demand_needs_a_management_token() {
+    let r = reconciler(
+        FakeTooken::accepting(&["tok_live_new"]),
+        FakeSecrets::with(&[("v1", "tok_live_new", &["AWSCURRENT"], 1)]),
+        FakeDeployer::default(),
+        false,
+    );
+    let err = r.rotate(&token(), &target(&[])).await.unwrap_err();
+    assert!(matches!(err, ReconcileError::NoManagementToken), "{err:?}");
+    assert!(r.secrets().writes().is_empty());
+}
+
+#[tokio::test]
+async fn rotating_on_demand_rotates_a_working_token_and_stores_it() {
+    let r = reconciler(
+        FakeTooken::accepting(&["tok_live_new"]),
+        FakeSecrets::with(&[("v1", "tok_live_new", &["AWSCURRENT"], 1)]),
+        FakeDeployer::default(),
+        true,
+    );
+    let report = r.rotate(&token(), &target(&[])).await.unwrap();
+    assert_eq!(report.action, SecretAction::Rotated);
+    assert_eq!(r.secrets().current_value(), "tok_live_rotated_1");
+    assert_eq!(r.tooken().rotations.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_plan_reads_only_and_tells_what_a_delivery_would_do() {
+    let healthy = reconciler(
+        FakeTooken::accepting(&["tok_live_new"]),
+        FakeSecrets::with(&[("v2", "tok_live_new", &["AWSCURRENT"], 10)]),
+        FakeDeployer::with(&[("tagged", Some(0), Some("v2")), ("stale", Some(0), None)]),
+        false,
+    );
+    let plan = healthy
+        .plan(&token(), &target(&["tagged", "stale", "gone"]))
+        .await
+        .unwrap();
+    assert_eq!(plan.action, SecretPlan::Keep);
+    assert_eq!(plan.current_version, "v2");
+    let actions: Vec<_> = plan.services.iter().map(|s| s.action).collect();
+    assert_eq!(
+        actions,
+        [
+            ServiceAction::AlreadyCurrent,
+            ServiceAction::Restarted,
+            ServiceAction::Failed
+        ]
+    );
+    assert!(!plan.is_healthy(), "a missing service needs a person");
+    assert!(healthy.secrets().writes().is_empty() && healthy.deployer().restarts().is_empty());
+
+    let stale = reconciler(
+        FakeTooken::accepting(&["tok_live_elsewhere"]),
+        FakeSecrets::with(&[("v1", "tok_live_old", &["AWSCURRENT"], 1)]),
+        FakeDeployer::default(),
+        false,
+    );
+    let plan = stale.plan(&token(), &target(&[])).await.unwrap();
+    assert_eq!(plan.action, SecretPlan::Stale);
+    assert!(!plan.is_healthy());
+
+    let healing = reconciler(
+        FakeTooken::accepting(&["tok_live_elsewhere"]),
+        FakeSecrets::with(&[("v1", "tok_live_old", &["AWSCURRENT"], 1)]),
+        FakeDeployer::default(),
+        true,
+    );
+    assert_eq!(
+        healing.plan(&token(), &target(&[])).await.unwrap().action,
+        SecretPlan::Rotate
+    );
+    assert_eq!(healing.tooken().rotations.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]

@@ -3,6 +3,5 @@
 mod helpers;
 mod http_answers;
 mod lambda_events;
-mod no_leaks;
 mod scenarios;
 mod startup;

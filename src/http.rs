@@ -18,6 +18,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+use crate::error_chain;
 use crate::event::{self, Event, EventKind, TokenId};
 use crate::reconcile::{Deployer, FailureKind, ReconcileError, Reconciler, Report, SecretStore, TookenApi};
 use crate::signature::{SIGNATURE_HEADER, WebhookSecrets};
@@ -256,17 +257,6 @@ fn reconcile_failed(e: &ReconcileError) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));
     }
     response
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn ignored(event: &Event, reason: String) -> Response {

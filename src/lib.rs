@@ -17,3 +17,16 @@ pub mod signature;
 pub mod targets;
 pub mod telemetry;
 pub mod tooken;
+
+/// An error with all its causes, `: `-separated, for logs and for the command-line tool. Only
+/// for errors whose messages hold no secret material (every error type of this crate).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

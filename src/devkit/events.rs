@@ -1,14 +1,18 @@
-//! The Function URL request payloads in `events/`, built from one description each.
+//! Webhook event bodies and the Function URL request payloads that carry them.
 //!
-//! They are what Lambda hands the function for a delivery from Tooken (payload format 2.0),
-//! signed with [`EVENTS_WEBHOOK_SECRET`], which the README names. A test checks that the files
-//! are exactly what [`all`] builds, so they cannot drift from the signature scheme.
+//! `tookenctl event` prints what these functions build, and every file in `events/` is exactly
+//! what `tookenctl` prints for the arguments of its [`Sample`]; a test runs the tool for each
+//! sample and compares. The samples are signed with [`EVENTS_WEBHOOK_SECRET`], which the README
+//! names.
 
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use base64::Engine;
-use secrecy::SecretString;
-use serde_json::{Value, json};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use serde_json::json;
 
-use crate::signature::{SIGNATURE_HEADER, sign};
+use crate::signature::SIGNATURE_HEADER;
 
 /// The webhook secret the sample events are signed with. For local use only.
 pub const EVENTS_WEBHOOK_SECRET: &str = "whsec_local_test_only";
@@ -16,106 +20,61 @@ pub const EVENTS_WEBHOOK_SECRET: &str = "whsec_local_test_only";
 /// The token the sample events are about.
 pub const EVENTS_TOKEN: &str = "tok_demo";
 
-/// One sample: a file name, a body, how it is signed and encoded.
-pub struct Sample {
-    pub file: &'static str,
-    pub body: String,
-    pub signing: Signing,
-    pub base64: bool,
+/// An event to build.
+#[derive(Debug, Clone)]
+pub struct EventSpec {
+    pub event_type: String,
+    /// `data.id`; events without one carry no `data`.
+    pub token: Option<String>,
+    pub id: String,
+    pub created_at: String,
 }
 
-pub enum Signing {
-    /// Signed with [`EVENTS_WEBHOOK_SECRET`].
-    Valid,
-    /// Signed with another secret.
-    Forged,
-    /// No signature header.
-    Missing,
-}
+impl EventSpec {
+    /// A `token.rotated` for `token`, with a fresh id and the current time.
+    pub fn rotated(token: &str) -> Self {
+        Self {
+            event_type: crate::event::TOKEN_ROTATED.to_owned(),
+            token: Some(token.to_owned()),
+            id: random_event_id(),
+            created_at: now_rfc3339(),
+        }
+    }
 
-fn envelope(id: &str, kind: &str, token: &str) -> String {
-    // Compact, as a JSON library would send it; the exact bytes are what gets signed.
-    json!({"id": id, "type": kind, "created_at": "2026-12-04T10:00:00Z", "data": {"id": token}}).to_string()
-}
-
-/// Every sample in `events/`.
-pub fn all() -> Vec<Sample> {
-    vec![
-        Sample {
-            file: "token-rotated.json",
-            body: envelope("evt_demo_0001", "token.rotated", EVENTS_TOKEN),
-            signing: Signing::Valid,
-            base64: false,
-        },
-        Sample {
-            file: "token-rotated-base64.json",
-            body: envelope("evt_demo_0002", "token.rotated", EVENTS_TOKEN),
-            signing: Signing::Valid,
-            base64: true,
-        },
-        Sample {
-            file: "other-event.json",
-            body: envelope("evt_demo_0003", "token.created", EVENTS_TOKEN),
-            signing: Signing::Valid,
-            base64: false,
-        },
-        Sample {
-            file: "unmanaged-token.json",
-            body: envelope("evt_demo_0004", "token.rotated", "tok_not_managed_here"),
-            signing: Signing::Valid,
-            base64: false,
-        },
-        Sample {
-            file: "forged-signature.json",
-            body: envelope("evt_demo_0005", "token.rotated", EVENTS_TOKEN),
-            signing: Signing::Forged,
-            base64: false,
-        },
-        Sample {
-            file: "missing-signature.json",
-            body: envelope("evt_demo_0006", "token.rotated", EVENTS_TOKEN),
-            signing: Signing::Missing,
-            base64: false,
-        },
-    ]
-}
-
-impl Sample {
-    /// The Function URL request payload, pretty-printed as stored in `events/`.
-    pub fn payload(&self) -> String {
-        let signature = match self.signing {
-            Signing::Valid => Some(sign(
-                &SecretString::from(EVENTS_WEBHOOK_SECRET),
-                self.body.as_bytes(),
-            )),
-            Signing::Forged => Some(sign(
-                &SecretString::from("whsec_someone_else"),
-                self.body.as_bytes(),
-            )),
-            Signing::Missing => None,
-        };
-        let body = if self.base64 {
-            base64::engine::general_purpose::STANDARD.encode(&self.body)
-        } else {
-            self.body.clone()
-        };
-        let mut payload = function_url_request(&body, signature.as_deref(), self.base64);
-        payload["requestContext"]["requestId"] =
-            json!(format!("sample-{}", self.file.trim_end_matches(".json")));
-        let mut text = serde_json::to_string_pretty(&payload).expect("a JSON value serialises");
-        text.push('\n');
-        text
+    /// The body, compact, as a JSON library would send it: these exact bytes are what gets signed.
+    pub fn body(&self) -> String {
+        let mut body = json!({"id": self.id, "type": self.event_type, "created_at": self.created_at});
+        if let Some(token) = &self.token {
+            body["data"] = json!({"id": token});
+        }
+        body.to_string()
     }
 }
 
-/// A Function URL (payload format 2.0) POST to `/` carrying `body` as Lambda sends it.
-pub fn function_url_request(body: &str, signature: Option<&str>, base64: bool) -> Value {
+pub fn random_event_id() -> String {
+    let tail: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect();
+    format!("evt_{tail}")
+}
+
+pub fn now_rfc3339() -> String {
+    DateTime::from(std::time::SystemTime::now())
+        .fmt(Format::DateTime)
+        .expect("the current time formats as RFC 3339")
+}
+
+/// A Function URL (payload format 2.0) POST to `/` carrying `body` as Lambda hands it to the
+/// function, pretty-printed with a final newline. `request_id` also fills the trace header.
+pub fn function_url_payload(body: &str, signature: Option<&str>, base64: bool, request_id: &str) -> String {
     let host = "abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws";
     let mut headers = json!({
         "content-type": "application/json",
         "host": host,
         "user-agent": "Tooken-Webhooks/1.0",
-        "x-amzn-trace-id": "Root=1-6750a8c0-0123456789abcdef01234567",
+        "x-amzn-trace-id": format!("Root=1-00000000-{request_id}"),
         "x-forwarded-for": "198.51.100.7",
         "x-forwarded-port": "443",
         "x-forwarded-proto": "https",
@@ -123,7 +82,12 @@ pub fn function_url_request(body: &str, signature: Option<&str>, base64: bool) -
     if let Some(signature) = signature {
         headers[SIGNATURE_HEADER] = json!(signature);
     }
-    json!({
+    let body = if base64 {
+        base64::engine::general_purpose::STANDARD.encode(body)
+    } else {
+        body.to_owned()
+    };
+    let payload = json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": "/",
@@ -141,7 +105,7 @@ pub fn function_url_request(body: &str, signature: Option<&str>, base64: bool) -
                 "sourceIp": "198.51.100.7",
                 "userAgent": "Tooken-Webhooks/1.0"
             },
-            "requestId": "sample",
+            "requestId": request_id,
             "routeKey": "$default",
             "stage": "$default",
             "time": "04/Dec/2026:10:00:00 +0000",
@@ -149,5 +113,86 @@ pub fn function_url_request(body: &str, signature: Option<&str>, base64: bool) -
         },
         "body": body,
         "isBase64Encoded": base64
-    })
+    });
+    let mut text = serde_json::to_string_pretty(&payload).expect("a JSON value serialises");
+    text.push('\n');
+    text
+}
+
+/// One file in `events/`: the `tookenctl` arguments that print it, and the secret to sign with.
+pub struct Sample {
+    pub file: &'static str,
+    pub args: Vec<&'static str>,
+    /// `None` for an unsigned sample.
+    pub secret: Option<&'static str>,
+}
+
+/// Every file in `events/`.
+pub fn samples() -> Vec<Sample> {
+    let sample = |file, id, event_type, token, extra: &[&'static str], secret| {
+        let mut args = vec![
+            "event",
+            "--function-url",
+            "--type",
+            event_type,
+            "--token",
+            token,
+            "--id",
+            id,
+        ];
+        args.extend(["--created-at", "2026-12-04T10:00:00Z"]);
+        args.extend_from_slice(extra);
+        Sample { file, args, secret }
+    };
+    let valid = Some(EVENTS_WEBHOOK_SECRET);
+    vec![
+        sample(
+            "token-rotated.json",
+            "evt_demo_0001",
+            "token.rotated",
+            EVENTS_TOKEN,
+            &[],
+            valid,
+        ),
+        sample(
+            "token-rotated-base64.json",
+            "evt_demo_0002",
+            "token.rotated",
+            EVENTS_TOKEN,
+            &["--base64"],
+            valid,
+        ),
+        sample(
+            "other-event.json",
+            "evt_demo_0003",
+            "token.created",
+            EVENTS_TOKEN,
+            &[],
+            valid,
+        ),
+        sample(
+            "unmanaged-token.json",
+            "evt_demo_0004",
+            "token.rotated",
+            "tok_not_managed_here",
+            &[],
+            valid,
+        ),
+        sample(
+            "forged-signature.json",
+            "evt_demo_0005",
+            "token.rotated",
+            EVENTS_TOKEN,
+            &[],
+            Some("whsec_someone_else"),
+        ),
+        sample(
+            "missing-signature.json",
+            "evt_demo_0006",
+            "token.rotated",
+            EVENTS_TOKEN,
+            &["--unsigned"],
+            None,
+        ),
+    ]
 }

@@ -9,11 +9,9 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::bail;
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -26,6 +24,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use crate::devkit::events::{EventSpec, now_rfc3339};
 use crate::signature::{SIGNATURE_HEADER, sign};
 
 /// One request the fake received. Credentials are reduced to whose they were.
@@ -138,6 +137,11 @@ impl FakeTooken {
         self.state().webhook = Some((url.to_owned(), secret));
     }
 
+    /// Stops sending deliveries.
+    pub fn clear_webhook(&self) {
+        self.state().webhook = None;
+    }
+
     /// The token's live secret.
     pub fn secret(&self, id: &str) -> SecretString {
         SecretString::from(self.state().tokens.get(id).cloned().unwrap_or_default())
@@ -169,7 +173,7 @@ impl FakeTooken {
 
     /// A `token.rotated` body for `id`, as the fake would send it.
     pub fn event_body(&self, id: &str) -> String {
-        rotated_event(id)
+        EventSpec::rotated(id).body()
     }
 
     /// Signs and sends `body` to the webhook now, records the delivery and returns it.
@@ -243,27 +247,6 @@ fn new_secret() -> String {
     format!("tok_live_{tail}")
 }
 
-fn now_rfc3339() -> String {
-    DateTime::from(SystemTime::now())
-        .fmt(Format::DateTime)
-        .expect("the current time formats as RFC 3339")
-}
-
-fn rotated_event(token: &str) -> String {
-    let id: String = rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
-    json!({
-        "id": format!("evt_{id}"),
-        "type": "token.rotated",
-        "created_at": now_rfc3339(),
-        "data": {"id": token},
-    })
-    .to_string()
-}
-
 fn spawn_delivery(shared: Arc<Shared>, token: &str) {
     let token = token.to_owned();
     let enabled = {
@@ -274,7 +257,7 @@ fn spawn_delivery(shared: Arc<Shared>, token: &str) {
     };
     if enabled {
         tokio::spawn(async move {
-            send_delivery(&shared, &token, rotated_event(&token)).await;
+            send_delivery(&shared, &token, EventSpec::rotated(&token).body()).await;
         });
     }
 }

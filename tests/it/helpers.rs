@@ -211,6 +211,8 @@ pub struct TestApp {
     pub webhook_secret: SecretString,
     /// The same router the server runs, for in-process requests.
     pub router: axum::Router,
+    /// The function's configuration, as environment variables.
+    pub vars: HashMap<&'static str, String>,
     _server: AbortOnDrop,
 }
 
@@ -279,6 +281,7 @@ impl TestApp {
             cluster,
             webhook_secret,
             router,
+            vars,
             _server: AbortOnDrop(server),
         }
     }
@@ -317,6 +320,25 @@ impl TestApp {
     /// Stores a new version of the token's secret; returns its id.
     pub async fn put_secret(&self, value: &str, stages: &[&str]) -> String {
         self.aws.put_secret(&self.secret, value, stages).await.unwrap()
+    }
+
+    /// The environment for a tool process: the function's configuration, and AWS through the tap.
+    pub fn tool_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        env.extend(
+            [
+                ("AWS_ENDPOINT_URL", self.tap.endpoint()),
+                ("AWS_REGION", moto::REGION),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
+        env
     }
 
     pub fn service_ref(&self, name: &str) -> String {

@@ -1,5 +1,6 @@
 //! One integration-test binary (one link, one moto server), with a module per concern.
 
+mod cli;
 mod helpers;
 mod http_answers;
 mod lambda_events;

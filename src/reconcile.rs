@@ -339,20 +339,6 @@ pub enum SecretPlan {
     Stale,
 }
 
-/// What a `token.rotated` would do to one service. `action` is what would happen:
-/// `restarted`, `already-current`, or `failed` (the service cannot be read).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServicePlan {
-    pub service: ServiceRef,
-    pub action: ServiceAction,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deployment: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<Evidence>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
 /// A dry run of the reconcile for one token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -361,7 +347,9 @@ pub struct Plan {
     /// The AWSCURRENT version id now.
     pub current_version: String,
     pub action: SecretPlan,
-    pub services: Vec<ServicePlan>,
+    /// Per service, what a delivery would do (`restarted` meaning "would restart", `failed`
+    /// meaning the service cannot be read).
+    pub services: Vec<ServiceReport>,
 }
 
 impl Plan {
@@ -529,7 +517,7 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
                     let evidence = version
                         .as_deref()
                         .and_then(|v| evidence_of_current(&state, v, current_since));
-                    ServicePlan {
+                    ServiceReport {
                         service: service.clone(),
                         action: if evidence.is_some() {
                             ServiceAction::AlreadyCurrent
@@ -541,7 +529,7 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
                         error: None,
                     }
                 }
-                Err(e) => ServicePlan {
+                Err(e) => ServiceReport {
                     service: service.clone(),
                     action: ServiceAction::Failed,
                     deployment: None,

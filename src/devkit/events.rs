@@ -8,8 +8,6 @@
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use base64::Engine;
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use serde_json::json;
 
 use crate::signature::SIGNATURE_HEADER;
@@ -52,12 +50,7 @@ impl EventSpec {
 }
 
 pub fn random_event_id() -> String {
-    let tail: String = rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(16)
-        .map(char::from)
-        .collect();
-    format!("evt_{tail}")
+    format!("evt_{}", super::random_alphanumeric(16))
 }
 
 pub fn now_rfc3339() -> String {

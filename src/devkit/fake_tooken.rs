@@ -17,8 +17,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -239,12 +237,7 @@ impl FakeTooken {
 }
 
 fn new_secret() -> String {
-    let tail: String = rand::rng()
-        .sample_iter(Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
-    format!("tok_live_{tail}")
+    format!("tok_live_{}", super::random_alphanumeric(32))
 }
 
 fn spawn_delivery(shared: Arc<Shared>, token: &str) {

@@ -13,3 +13,13 @@ pub mod moto;
 pub use fake_tooken::FakeTooken;
 pub use local_aws::{LocalAws, ServiceView};
 pub use moto::Moto;
+
+/// `len` random ASCII letters and digits, for generated secrets and ids.
+pub fn random_alphanumeric(len: usize) -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}

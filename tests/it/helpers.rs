@@ -39,13 +39,7 @@ pub fn unique(prefix: &str) -> String {
 
 /// A fresh webhook secret, long and random enough to search logs for.
 pub fn random_secret() -> String {
-    use rand::Rng;
-    let tail: String = rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
-    format!("whsec_{tail}")
+    format!("whsec_{}", tooken_webhook::devkit::random_alphanumeric(32))
 }
 
 // --- The AWS tap ------------------------------------------------------------------------------
@@ -320,6 +314,20 @@ impl TestApp {
     /// Stores a new version of the token's secret; returns its id.
     pub async fn put_secret(&self, value: &str, stages: &[&str]) -> String {
         self.aws.put_secret(&self.secret, value, stages).await.unwrap()
+    }
+
+    /// Fails unless nothing reached AWS or Tooken: the answer was decided before any call.
+    pub fn assert_untouched(&self) {
+        assert!(
+            self.tap.calls().is_empty(),
+            "AWS was called: {:?}",
+            self.tap.operations()
+        );
+        assert!(
+            self.tooken.requests().is_empty(),
+            "Tooken was called: {:?}",
+            self.tooken.requests()
+        );
     }
 
     /// The environment for a tool process: the function's configuration, and AWS through the tap.

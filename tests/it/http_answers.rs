@@ -8,19 +8,6 @@ use tower::ServiceExt;
 
 use crate::helpers::{Options, TestApp, actions, pairs};
 
-async fn no_calls(app: &TestApp) {
-    assert!(
-        app.tap.calls().is_empty(),
-        "AWS was called: {:?}",
-        app.tap.operations()
-    );
-    assert!(
-        app.tooken.requests().is_empty(),
-        "Tooken was called: {:?}",
-        app.tooken.requests()
-    );
-}
-
 /// A delivery whose stored secret is current, so the reconcile reaches Tooken and AWS.
 async fn stored_rotation(app: &TestApp) -> String {
     use secrecy::ExposeSecret;
@@ -55,7 +42,7 @@ async fn other_methods_get_405_with_allow_and_other_paths_get_404() {
     assert_eq!(response.status(), 404);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
-    no_calls(&app).await;
+    app.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +64,7 @@ async fn bodies_over_the_limit_get_413_whether_declared_or_not() {
         .unwrap();
     let response = app.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    no_calls(&app).await;
+    app.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +80,7 @@ async fn signed_bodies_that_are_not_valid_events_get_400_and_reach_nothing() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(answer["error"], "invalid_event", "{body}");
     }
-    no_calls(&app).await;
+    app.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

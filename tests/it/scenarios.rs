@@ -249,16 +249,7 @@ async fn forged_and_missing_signatures_answer_401_and_reach_nothing() {
             "the x-tooken-signature header is missing, malformed or does not match"
         );
     }
-    assert!(
-        app.tap.calls().is_empty(),
-        "AWS was called: {:?}",
-        app.tap.operations()
-    );
-    assert!(
-        app.tooken.requests().is_empty(),
-        "Tooken was called: {:?}",
-        app.tooken.requests()
-    );
+    app.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,12 +275,7 @@ async fn other_events_and_unmanaged_tokens_are_acknowledged_and_ignored() {
             .contains("tok_someone_else is not managed")
     );
 
-    assert!(
-        app.tap.calls().is_empty(),
-        "AWS was called: {:?}",
-        app.tap.operations()
-    );
-    assert!(app.tooken.requests().is_empty());
+    app.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -138,6 +138,17 @@ class FunctionSettings(unittest.TestCase):
         self.assertIn("ReservesConcurrency", str(self.props["ReservedConcurrentExecutions"]))
         self.assertEqual(self.template["Parameters"]["ReservedConcurrency"]["Default"], 1)
 
+    def test_every_variable_of_the_function_is_set(self):
+        with open(os.path.join(ROOT, ".env.example")) as f:
+            documented = {
+                line.lstrip("# ").split("=", 1)[0]
+                for line in f
+                if line.lstrip("# ").startswith("TOOKEN_") and "=" in line
+            }
+        # Local-only forms of the two secrets, and the targets-file form, have no place on Lambda.
+        local_only = {"TOOKEN_WEBHOOK_SECRET", "TOOKEN_ADMIN_TOKEN", "TOOKEN_TARGETS_FILE"}
+        self.assertEqual(set(self.props["Environment"]["Variables"]), documented - local_only)
+
     def test_every_environment_variable_is_one_the_function_reads(self):
         with open(os.path.join(ROOT, ".env.example")) as f:
             documented = f.read()

@@ -63,10 +63,6 @@ impl<T, S, D> App<T, S, D> {
             limits,
         }
     }
-
-    pub fn reconciler(&self) -> &Reconciler<T, S, D> {
-        &self.reconciler
-    }
 }
 
 /// Builds the router over `app`.
@@ -244,14 +240,11 @@ fn reconcile_failed(e: &ReconcileError) -> Response {
         Some(cause) => format!("{e}: {cause}"),
         None => e.to_string(),
     };
-    let mut response = match external.map(|x| x.kind) {
-        Some(FailureKind::Throttled { .. }) => error(StatusCode::SERVICE_UNAVAILABLE, "throttled", message),
-        _ => error(status, code, message),
+    let Some(FailureKind::Throttled { retry_after }) = external.map(|x| x.kind) else {
+        return error(status, code, message);
     };
-    if let Some(FailureKind::Throttled {
-        retry_after: Some(after),
-    }) = external.map(|x| x.kind)
-    {
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "throttled", message);
+    if let Some(after) = retry_after {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs()));

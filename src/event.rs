@@ -231,6 +231,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse(&verified(&String::from_utf8_lossy(&body)));
+        }
+
+        #[test]
+        fn any_token_rotated_with_a_usable_id_parses_to_that_id(
+            id in "[A-Za-z0-9_-]{1,40}",
+            extra in "[a-z]{1,10}",
+        ) {
+            let body = serde_json::json!({"type": "token.rotated", "data": {"id": id, extra: 1}, "x": [1, 2]}).to_string();
+            let event = parse(&verified(&body)).unwrap();
+            proptest::prop_assert_eq!(event.kind, EventKind::TokenRotated { token: TokenId::parse(&id).unwrap() });
+        }
+    }
+
     #[test]
     fn token_ids_reject_blank_and_whitespace() {
         assert!(TokenId::parse("tok_ok-1").is_ok());

@@ -303,6 +303,40 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_body_signed_with_any_configured_key_verifies(
+            key in "[ -~]{1,64}",
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),
+        ) {
+            let header = sign(&secret(&key), &body);
+            let verified = WebhookSecrets::new([secret(&key)]).unwrap().verify(Some(header.as_bytes()), Bytes::from(body.clone()));
+            let verified = verified.unwrap();
+            proptest::prop_assert_eq!(verified.as_bytes(), &body[..]);
+        }
+
+        #[test]
+        fn any_change_to_any_body_fails(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 1..512),
+            index in proptest::num::usize::ANY,
+            flip in 1u8..=255,
+        ) {
+            let header = sign(&secret("k"), &body);
+            let mut tampered = body.clone();
+            let i = index % tampered.len();
+            tampered[i] ^= flip;
+            proptest::prop_assert_eq!(
+                secrets("k").verify(Some(header.as_bytes()), Bytes::from(tampered)).unwrap_err(),
+                SignatureError::Mismatch
+            );
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic_and_never_verify(header in proptest::collection::vec(proptest::num::u8::ANY, 0..100)) {
+            proptest::prop_assert!(secrets("k").verify(Some(&header), Bytes::from_static(b"body")).is_err());
+        }
+    }
+
     #[test]
     fn debug_output_never_shows_a_secret() {
         let shown = format!("{:?}", secrets("hunter2-very-secret,other"));

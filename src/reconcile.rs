@@ -512,30 +512,16 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
         };
         let mut services = Vec::with_capacity(target.services.len());
         for service in &target.services {
-            let planned = match self.deployer.describe(service).await {
-                Ok(state) => {
-                    let evidence = version
-                        .as_deref()
-                        .and_then(|v| evidence_of_current(&state, v, current_since));
-                    ServiceReport {
-                        service: service.clone(),
-                        action: if evidence.is_some() {
-                            ServiceAction::AlreadyCurrent
-                        } else {
-                            ServiceAction::Restarted
-                        },
-                        deployment: state.primary.map(|d| d.id),
-                        evidence,
-                        error: None,
-                    }
-                }
-                Err(e) => ServiceReport {
-                    service: service.clone(),
-                    action: ServiceAction::Failed,
-                    deployment: None,
-                    evidence: None,
-                    error: Some(e.message),
-                },
+            // A stale service is reported as the restart a delivery would make.
+            let planned = match self.assess(service, version.as_deref(), current_since).await {
+                Ok(state) => service_report(
+                    service,
+                    ServiceAction::Restarted,
+                    state.primary.map(|d| d.id),
+                    None,
+                    None,
+                ),
+                Err(known) => known,
             };
             services.push(planned);
         }
@@ -607,32 +593,46 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
         self.tooken.check(value).await.map_err(ReconcileError::Check)
     }
 
+    /// Reads `service` and judges it against `version`. `Err` holds the report when the answer
+    /// is already known (it cannot be read, or it runs the version); `Ok` is a service to restart.
+    async fn assess(
+        &self,
+        service: &ServiceRef,
+        version: Option<&str>,
+        current_since: Option<SystemTime>,
+    ) -> Result<ServiceState, ServiceReport> {
+        let state = self.deployer.describe(service).await.map_err(|e| {
+            tracing::error!(%service, error = %e, "describing the service failed");
+            service_report(service, ServiceAction::Failed, None, None, Some(e.message))
+        })?;
+        match version.and_then(|v| evidence_of_current(&state, v, current_since)) {
+            Some(evidence) => {
+                tracing::info!(%service, ?evidence, "service already runs the current secret");
+                let deployment = state.primary.map(|d| d.id);
+                Err(service_report(
+                    service,
+                    ServiceAction::AlreadyCurrent,
+                    deployment,
+                    Some(evidence),
+                    None,
+                ))
+            }
+            None => Ok(state),
+        }
+    }
+
     async fn restart_if_stale(&self, service: &ServiceRef, settled: &Settled) -> ServiceReport {
         let version = &settled.report.version;
-        let report = |action, deployment, evidence, error| ServiceReport {
-            service: service.clone(),
-            action,
-            deployment,
-            evidence,
-            error,
-        };
-        let state = match self.deployer.describe(service).await {
+        let state = match self.assess(service, Some(version), settled.current_since).await {
             Ok(state) => state,
-            Err(e) => {
-                tracing::error!(%service, error = %e, "describing the service failed");
-                return report(ServiceAction::Failed, None, None, Some(e.message));
-            }
+            Err(known) => return known,
         };
-        if let Some(evidence) = evidence_of_current(&state, version, settled.current_since) {
-            tracing::info!(%service, ?evidence, "service already runs the current secret");
-            let deployment = state.primary.map(|d| d.id);
-            return report(ServiceAction::AlreadyCurrent, deployment, Some(evidence), None);
-        }
+        let report = |action, deployment, error| service_report(service, action, deployment, None, error);
         let deployment = match self.deployer.restart(service).await {
             Ok(deployment) => deployment,
             Err(e) => {
                 tracing::error!(%service, error = %e, "forcing a new deployment failed");
-                return report(ServiceAction::Failed, None, None, Some(e.message));
+                return report(ServiceAction::Failed, None, Some(e.message));
             }
         };
         tracing::info!(%service, deployment = %deployment.id, "forced a new deployment");
@@ -641,9 +641,25 @@ impl<T: TookenApi, S: SecretStore, D: Deployer> Reconciler<T, S, D> {
             // the margin, restarts once more, which is safe).
             tracing::error!(%service, error = %e, "tagging the restarted service failed");
             let error = format!("restarted, but recording {VERSION_TAG} failed: {}", e.message);
-            return report(ServiceAction::Failed, Some(deployment.id), None, Some(error));
+            return report(ServiceAction::Failed, Some(deployment.id), Some(error));
         }
-        report(ServiceAction::Restarted, Some(deployment.id), None, None)
+        report(ServiceAction::Restarted, Some(deployment.id), None)
+    }
+}
+
+fn service_report(
+    service: &ServiceRef,
+    action: ServiceAction,
+    deployment: Option<String>,
+    evidence: Option<Evidence>,
+    error: Option<String>,
+) -> ServiceReport {
+    ServiceReport {
+        service: service.clone(),
+        action,
+        deployment,
+        evidence,
+        error,
     }
 }
 

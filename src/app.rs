@@ -7,10 +7,9 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_config::timeout::TimeoutConfig;
 use tokio::net::TcpListener;
 
-use crate::aws::{EcsDeployer, SecretsManager};
+use crate::aws::{self, EcsDeployer, SecretsManager};
 use crate::config::{Secrets, Settings};
 use crate::http::{self, App, Limits};
 use crate::reconcile::Reconciler;
@@ -25,13 +24,7 @@ pub type RealReconciler = Reconciler<TookenClient, SecretsManager, EcsDeployer>;
 /// Reads the secrets named by ARN and creates every client once. Shared by the function and the
 /// command-line tool, so both reach Tooken and AWS the same way.
 pub async fn reconciler(settings: &Settings, sdk: &SdkConfig) -> anyhow::Result<(RealReconciler, Secrets)> {
-    // One attempt may take a call timeout; all attempts of one call fit in the budget.
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(settings.call_timeout)
-        .operation_attempt_timeout(settings.call_timeout)
-        .operation_timeout(settings.reconcile_budget)
-        .build();
-    let sdk = sdk.to_builder().timeout_config(timeouts).build();
+    let sdk = aws::with_timeouts(sdk, settings.call_timeout, settings.reconcile_budget);
     let store = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&sdk));
     let secrets = settings.resolve(&store).await?;
     let tooken = TookenClient::new(settings.api_url.clone(), settings.call_timeout)?;

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_types::DateTime;
 
@@ -20,18 +20,16 @@ pub mod secrets;
 pub use ecs::EcsDeployer;
 pub use secrets::SecretsManager;
 
-/// Loads the shared SDK configuration. `call_timeout` bounds one attempt; the SDK's standard
-/// retries (three attempts, with backoff on throttling) fit inside `operation_timeout`.
-pub async fn load_config(call_timeout: Duration, operation_timeout: Duration) -> SdkConfig {
+/// `sdk` with the function's timeouts: `call_timeout` bounds one attempt (and connecting), and
+/// the SDK's standard retries (three attempts, backing off on throttling) fit inside
+/// `operation_timeout`, so no call can outlive the reconcile budget.
+pub fn with_timeouts(sdk: &SdkConfig, call_timeout: Duration, operation_timeout: Duration) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(call_timeout)
         .operation_attempt_timeout(call_timeout)
         .operation_timeout(operation_timeout)
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await
+    sdk.to_builder().timeout_config(timeouts).build()
 }
 
 /// Turns an SDK error into an [`ExternalError`] that says what failed on which resource.

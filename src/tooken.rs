@@ -35,10 +35,6 @@ impl TookenClient {
         Ok(Self { http, base })
     }
 
-    pub fn base(&self) -> &Url {
-        &self.base
-    }
-
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         url.path_segments_mut()

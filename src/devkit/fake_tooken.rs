@@ -140,11 +140,6 @@ impl FakeTooken {
         self.state().webhook = None;
     }
 
-    /// The token's live secret.
-    pub fn secret(&self, id: &str) -> SecretString {
-        SecretString::from(self.state().tokens.get(id).cloned().unwrap_or_default())
-    }
-
     /// Whether `secret` authenticates as some token right now.
     pub fn accepts(&self, secret: &SecretString) -> bool {
         self.state().tokens.values().any(|s| s == secret.expose_secret())

@@ -7,14 +7,13 @@
 //! directory). Exits non-zero if any step fails or any check does not hold.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use secrecy::ExposeSecret;
-use tooken_webhook::devkit::{FakeTooken, LocalAws, Moto, ServiceView};
+use tooken_webhook::devkit::{self, FakeTooken, LocalAws, Moto, ServiceView};
 
 const TOKEN: &str = "tok_demo";
 const SECRET: &str = "tooken/tok_demo";
@@ -122,7 +121,9 @@ async fn run() -> anyhow::Result<()> {
         .with_context(|| format!("starting {}", binary.display()))?;
     let stdout = child.stdout.take().context("the function's output")?;
     let function = Function(child);
-    wait_until_listening(stdout, log_path.clone()).await?;
+    devkit::wait_until_listening(stdout, Some(File::create(&log_path)?), Duration::from_secs(30))
+        .await
+        .context("see target/local-flow/function.stderr")?;
     let url = format!("http://127.0.0.1:{port}/webhooks/tooken");
     tooken.set_webhook(&url, WEBHOOK_SECRET.to_owned().into());
     println!("   {} listens on {url}", binary.display());
@@ -211,25 +212,6 @@ async fn run() -> anyhow::Result<()> {
     drop(moto);
     println!("   the function and moto are stopped");
     Ok(())
-}
-
-async fn wait_until_listening(stdout: std::process::ChildStdout, log_path: PathBuf) -> anyhow::Result<()> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || -> std::io::Result<()> {
-        let mut log = File::create(log_path)?;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            use std::io::Write;
-            writeln!(log, "{line}")?;
-            if line.contains("listening on") {
-                let _ = ready_tx.send(());
-            }
-        }
-        Ok(())
-    });
-    match tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(30))).await? {
-        Ok(()) => Ok(()),
-        Err(_) => bail!("the function did not start listening; see target/local-flow/function.stderr"),
-    }
 }
 
 struct State {

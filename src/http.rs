@@ -92,11 +92,12 @@ where
     };
 
     // Nothing (no parse, no network call) happens before the signature holds.
-    let mut signatures = headers.get_all(SIGNATURE_HEADER).iter();
-    let signature = match (signatures.next(), signatures.next()) {
-        (Some(_), Some(_)) => Some(&b""[..]), // several headers: ambiguous, reject as malformed
-        (one, None) => one.map(HeaderValue::as_bytes),
-        (None, Some(_)) => unreachable!("an iterator does not resume after None"),
+    let signatures: Vec<&HeaderValue> = headers.get_all(SIGNATURE_HEADER).iter().collect();
+    let signature = match signatures[..] {
+        [] => None,
+        [one] => Some(one.as_bytes()),
+        // Several headers are ambiguous: rejected as malformed.
+        _ => Some(&b""[..]),
     };
     let verified = match app.webhook_secrets.verify(signature, body) {
         Ok(verified) => verified,

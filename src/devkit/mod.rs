@@ -23,3 +23,28 @@ pub fn random_alphanumeric(len: usize) -> String {
         .map(char::from)
         .collect()
 }
+
+/// Waits until a function process prints its `listening on http://…` line and returns that
+/// line. Every line is read until the process ends (copied to `log` when given), so its logging
+/// never meets a closed pipe.
+pub async fn wait_until_listening(
+    stdout: std::process::ChildStdout,
+    mut log: Option<std::fs::File>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<String> {
+    use std::io::{BufRead, Write};
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(log) = log.as_mut() {
+                let _ = writeln!(log, "{line}");
+            }
+            if line.contains("listening on http://") {
+                let _ = ready_tx.send(line);
+            }
+        }
+    });
+    tokio::task::spawn_blocking(move || ready_rx.recv_timeout(timeout))
+        .await?
+        .map_err(|_| anyhow::anyhow!("the function did not report listening within {timeout:?}"))
+}

@@ -84,6 +84,21 @@ async fn signed_bodies_that_are_not_valid_events_get_400_and_reach_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signature_headers_are_ambiguous_and_get_401_even_when_both_match() {
+    let app = TestApp::spawn(Options::default()).await;
+    let body = app.tooken.event_body(&app.token);
+    let signature = app.sign(&body);
+    let request = Request::post("/")
+        .header("x-tooken-signature", &signature)
+        .header("x-tooken-signature", &signature)
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.assert_untouched();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_signed_with_the_previous_webhook_secret_is_accepted() {
     let app = TestApp::spawn(Options::default()).await;
     let body = r#"{"type":"token.created"}"#;

@@ -2,7 +2,6 @@
 //! names the variable (never a secret's value), secrets named by ARN are read from Secrets
 //! Manager, and without a Lambda runtime it serves plain HTTP on 127.0.0.1:$PORT.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -118,21 +117,11 @@ async fn with_a_webhook_secret_in_secrets_manager_it_serves_http_on_loopback() {
     .stdout(Stdio::piped())
     .spawn()
     .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdout = child.stdout.take().unwrap();
     let running = Running(child);
-    // Read every line until the process ends, so its logging never meets a closed pipe.
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if line.contains("listening on http://127.0.0.1:") {
-                let _ = ready_tx.send(line);
-            }
-        }
-    });
-    let line = tokio::task::spawn_blocking(move || ready_rx.recv_timeout(Duration::from_secs(20)))
+    let line = tooken_webhook::devkit::wait_until_listening(stdout, None, Duration::from_secs(20))
         .await
-        .unwrap()
-        .expect("the function did not report listening");
+        .unwrap();
     assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
 
     let body = r#"{"type":"token.created"}"#;

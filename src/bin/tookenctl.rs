@@ -409,7 +409,11 @@ async fn rotate(args: RotateArgs, json: bool) -> Outcome {
             secret.version, secret.id
         );
         for service in services.iter().flatten() {
-            println!("  {}", describe_report(service));
+            let deployment = service.deployment.as_deref().unwrap_or("?");
+            println!(
+                "  {}",
+                service_line(service, &format!("restarted (deployment {deployment})"))
+            );
         }
     }
     Ok(if failed {
@@ -419,14 +423,17 @@ async fn rotate(args: RotateArgs, json: bool) -> Outcome {
     })
 }
 
-fn describe_report(service: &ServiceReport) -> String {
-    let detail = match service.action {
-        ServiceAction::Restarted => format!(
-            "restarted (deployment {})",
-            service.deployment.as_deref().unwrap_or("?")
-        ),
-        ServiceAction::AlreadyCurrent => "already current".to_owned(),
-        ServiceAction::Failed => format!("FAILED: {}", service.error.as_deref().unwrap_or("unknown error")),
+/// One line for a service; `restart` says what its restart is (done, or what a delivery would do).
+fn service_line(service: &ServiceReport, restart: &str) -> String {
+    let detail = match (service.action, service.evidence) {
+        (ServiceAction::AlreadyCurrent, Some(evidence)) => {
+            format!("already current ({})", json!(evidence).as_str().unwrap_or("?"))
+        }
+        (ServiceAction::AlreadyCurrent, None) => "already current".to_owned(),
+        (ServiceAction::Restarted, _) => restart.to_owned(),
+        (ServiceAction::Failed, _) => {
+            format!("FAILED: {}", service.error.as_deref().unwrap_or("unknown error"))
+        }
     };
     format!("{}: {detail}", service.service)
 }
@@ -487,16 +494,6 @@ fn print_plan(plan: &Plan) {
         plan.token, plan.secret, plan.current_version
     );
     for service in &plan.services {
-        let detail = match (service.action, service.evidence) {
-            (ServiceAction::AlreadyCurrent, Some(evidence)) => {
-                format!("already current ({})", json!(evidence).as_str().unwrap_or("?"))
-            }
-            (ServiceAction::AlreadyCurrent, None) => "already current".to_owned(),
-            (ServiceAction::Restarted, _) => "would restart".to_owned(),
-            (ServiceAction::Failed, _) => {
-                format!("FAILED: {}", service.error.as_deref().unwrap_or("unknown error"))
-            }
-        };
-        println!("  {}: {detail}", service.service);
+        println!("  {}", service_line(service, "would restart"));
     }
 }
